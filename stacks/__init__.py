@@ -1,0 +1,1 @@
+"""The iot-faas platform library: config, naming, broker, dashboard and Nuclio functions."""
