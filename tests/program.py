@@ -65,9 +65,13 @@ def stack_config(stack: str) -> dict[str, Any]:
     return out
 
 
-def run_program(stack: str, config: dict[str, Any], secret_keys: list[str]) -> ProgramRun:
-    """Runs __main__.py for `stack` with `config` (full keys, e.g. iot-faas:amqpPort)."""
-    run = ProgramRun()
+def run_program(stack: str, config: dict[str, Any], secret_keys: list[str],
+                run: ProgramRun | None = None) -> ProgramRun:
+    """Runs __main__.py for `stack` with `config` (full keys, e.g. iot-faas:amqpPort).
+
+    Pass `run` to inspect what was declared even when the program raises.
+    """
+    run = run if run is not None else ProgramRun()
     exported: dict[str, Any] = {}
     pulumi.runtime.set_mocks(RecordingMocks(run), project="iot-faas", stack=stack,
                              preview=False)
