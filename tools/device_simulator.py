@@ -1,0 +1,230 @@
+"""A simulated temperature sensor outside the platform: publishes readings to a stack.
+
+    python -m tools.device_simulator --stack dev --count 100 --rate 10
+    python -m tools.device_simulator --protocol amqp --host 127.0.0.1 --port 5672 \\
+        --username iot --count 1000 --rate 0 --sensors a,b,c
+
+The password comes from $IOT_FAAS_BROKER_PASSWORD, from the stack's outputs (--stack),
+or from a prompt; never from the command line, where `ps` would show it.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import getpass
+import itertools
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+MQTT_TOPIC = "iot/sensors/temperature"
+PASSWORD_ENV = "IOT_FAAS_BROKER_PASSWORD"
+
+
+def mqtt_to_routing_key(topic: str) -> str:
+    # RabbitMQ's MQTT plugin maps '/' to '.' on amq.topic.
+    return topic.replace("/", ".")
+
+
+def make_reading(sensor_id: str, rng: random.Random, seq: int | None = None) -> dict[str, object]:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    reading: dict[str, object] = {
+        "sensor_id": sensor_id, "temperature": round(rng.gauss(22.0, 4.0), 2), "unit": "C",
+        "timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z")}
+    if seq is not None:
+        reading["seq"] = seq
+    return reading
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    protocol: str
+    host: str
+    port: int
+    username: str
+    password: str
+
+    def __repr__(self) -> str:  # keeps the password out of tracebacks and logs
+        return f"Endpoint({self.protocol}://{self.username}@{self.host}:{self.port})"
+
+
+def endpoint_from_outputs(outputs: dict[str, str], protocol: str) -> Endpoint:
+    """Builds the endpoint from `pulumi stack output --json --show-secrets`."""
+    if protocol == "mqtt":
+        url = urlparse(outputs["mqttEndpoint"])
+        return Endpoint("mqtt", url.hostname or "127.0.0.1", url.port or 1883,
+                        outputs["mqttUsername"], outputs["mqttPassword"])
+    url = urlparse(outputs["amqpUrl"])
+    return Endpoint("amqp", url.hostname or "127.0.0.1", url.port or 5672,
+                    unquote(url.username or ""), unquote(url.password or ""))
+
+
+class Publisher(Protocol):
+    def publish(self, topic: str, body: bytes) -> None: ...
+    def close(self) -> int: ...  # waits for outstanding confirms; returns how many confirmed
+
+
+class MqttPublisher:
+    def __init__(self, ep: Endpoint, qos: int, client_id: str) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.qos = qos
+        self.sent = 0
+        self.confirmed = 0
+        self._lock = threading.Lock()
+        self._connected = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.username_pw_set(ep.username, ep.password)
+        self.client.max_inflight_messages_set(1000)
+        self.client.max_queued_messages_set(0)
+        self.client.reconnect_delay_set(1, 5)
+        self.client.on_connect = self._on_connect
+        self.client.on_publish = self._on_publish
+        self.client.connect(ep.host, ep.port, keepalive=30)
+        self.client.loop_start()
+        if not self._connected.wait(10):
+            self.client.loop_stop()
+            raise ConnectionError(f"MQTT broker at {ep.host}:{ep.port} refused or did not answer")
+
+    def _on_connect(self, client: object, userdata: object, flags: object, reason: object,
+                    props: object) -> None:
+        if not getattr(reason, "is_failure", False):
+            self._connected.set()
+
+    def _on_publish(self, *args: object) -> None:
+        with self._lock:
+            self.confirmed += 1
+
+    def publish(self, topic: str, body: bytes) -> None:
+        self.sent += 1
+        self.client.publish(topic, body, qos=self.qos)
+
+    def close(self, timeout: float = 30.0) -> int:
+        # on_publish fires on PUBACK for QoS 1 (on send for QoS 0): wait for all of them.
+        deadline = time.monotonic() + timeout
+        while self.confirmed < self.sent and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.client.disconnect()
+        self.client.loop_stop()
+        return self.confirmed
+
+
+class AmqpPublisher:
+    def __init__(self, ep: Endpoint) -> None:
+        import pika
+
+        params = pika.ConnectionParameters(ep.host, ep.port,
+                                           credentials=pika.PlainCredentials(ep.username, ep.password))
+        self.connection = pika.BlockingConnection(params)
+        self.channel = self.connection.channel()
+        self.channel.confirm_delivery()
+        self.confirmed = 0
+        self.pika = pika
+
+    def publish(self, topic: str, body: bytes) -> None:
+        self.channel.basic_publish("amq.topic", mqtt_to_routing_key(topic), body,
+                                   self.pika.BasicProperties(content_type="application/json",
+                                                             delivery_mode=2))
+        self.confirmed += 1  # confirm_delivery makes basic_publish wait for the broker's ack
+
+    def close(self) -> int:
+        self.connection.close()
+        return self.confirmed
+
+
+@dataclass
+class Summary:
+    sent: int
+    confirmed: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.sent / self.seconds if self.seconds > 0 else 0.0
+
+    def __str__(self) -> str:
+        return (f"sent {self.sent}, confirmed by the broker {self.confirmed}, "
+                f"in {self.seconds:.2f}s ({self.rate:.0f} msg/s)")
+
+
+def run(publisher: Publisher, sensors: list[str], count: int, rate: float, topic: str,
+        progress: bool = False, seed: int | None = None) -> Summary:
+    """Publishes `count` readings round-robin over `sensors` at `rate` msg/s (0: flat out)."""
+    rng = random.Random(seed)
+    start = time.monotonic()
+    last_shown = 0.0
+    cycle = itertools.cycle(sensors)
+    for i in range(count):
+        if rate > 0:
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+        publisher.publish(topic, json.dumps(make_reading(next(cycle), rng, seq=i)).encode())
+        now = time.monotonic()
+        if progress and (now - last_shown > 0.25 or i + 1 == count):
+            last_shown = now
+            print(f"\rpublished {i + 1}/{count} ({(i + 1) / max(now - start, 1e-9):.0f} msg/s)",
+                  end="", file=sys.stderr, flush=True)
+    confirmed = publisher.close()
+    if progress:
+        print(file=sys.stderr)
+    return Summary(count, confirmed, time.monotonic() - start)
+
+
+def _stack_outputs(stack: str) -> dict[str, str]:
+    out = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets",
+                          "--stack", stack], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"cannot read the outputs of stack {stack}: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--stack", help="read host, port and credentials from this stack's outputs")
+    ap.add_argument("--protocol", choices=("mqtt", "amqp"), default="mqtt")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, help="default 1883 (mqtt) or 5672 (amqp)")
+    ap.add_argument("--username", default="iot")
+    ap.add_argument("--count", type=int, default=10, help="readings to publish (default 10)")
+    ap.add_argument("--rate", type=float, default=1.0, help="readings per second; 0: flat out")
+    ap.add_argument("--sensors", default="sensor-1", help="comma-separated sensor ids")
+    ap.add_argument("--qos", type=int, choices=(0, 1), default=1, help="MQTT QoS (default 1)")
+    ap.add_argument("--topic", default=MQTT_TOPIC, help=f"MQTT topic (default {MQTT_TOPIC})")
+    ap.add_argument("--quiet", action="store_true", help="no progress line")
+    args = ap.parse_args(argv)
+
+    if args.stack:
+        ep = endpoint_from_outputs(_stack_outputs(args.stack), args.protocol)
+    else:
+        password = os.environ.get(PASSWORD_ENV)
+        if password is None:
+            if not sys.stdin.isatty():
+                ap.error(f"set {PASSWORD_ENV} or use --stack: no terminal to ask for the password")
+            password = getpass.getpass(f"broker password for {args.username}: ")
+        port = args.port or (1883 if args.protocol == "mqtt" else 5672)
+        ep = Endpoint(args.protocol, args.host, port, args.username, password)
+
+    sensors = [s.strip() for s in args.sensors.split(",") if s.strip()]
+    try:
+        publisher: Publisher = (MqttPublisher(ep, args.qos, f"device-sim-{os.getpid()}")
+                                if ep.protocol == "mqtt" else AmqpPublisher(ep))
+    except Exception as e:  # connection problems: say where, not a traceback
+        print(f"cannot connect to {ep!r}: {e}", file=sys.stderr)
+        return 1
+    summary = run(publisher, sensors, args.count, args.rate, args.topic,
+                  progress=not args.quiet and sys.stderr.isatty())
+    print(f"{ep.protocol} {ep.host}:{ep.port} topic {args.topic}: {summary}")
+    return 0 if summary.confirmed >= summary.sent or args.qos == 0 else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
