@@ -8,6 +8,8 @@ import json
 import math
 import os
 import socket
+import threading
+import time
 import uuid
 
 import paho.mqtt.client as mqtt
@@ -43,8 +45,12 @@ def init_context(context):
                          client_id=f"alert-{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     client.username_pw_set(os.environ["BROKER_USERNAME"], os.environ["BROKER_PASSWORD"])
     client.reconnect_delay_set(min_delay=1, max_delay=10)
+    connected = threading.Event()
+    client.on_connect = lambda c, u, flags, reason, props: connected.set()
     client.connect_async(os.environ["BROKER_HOST"], int(os.environ.get("BROKER_MQTT_PORT", "1883")))
     client.loop_start()  # paho reconnects by itself from here on
+    if not connected.wait(10):
+        context.logger.warn("MQTT broker not reachable yet; alerts queue until it is")
     context.user_data.mqtt = client
     context.user_data.threshold = float(os.environ.get("ALERT_THRESHOLD_C", "30"))
     context.user_data.topic = os.environ.get("ALERT_TOPIC", "iot/alerts/temperature")
@@ -63,6 +69,14 @@ def handler(context, event):
         return
     alert = make_alert(sensor, value, data.threshold, stamp, source)
     info = data.mqtt.publish(data.topic, json.dumps(alert), qos=1)
-    info.wait_for_publish(timeout=10)
     context.logger.warn_with("temperature alert", sensor_id=sensor, temperature=value,
-                             threshold=data.threshold, published=info.is_published())
+                             threshold=data.threshold, published=wait_published(info, 10))
+
+
+def wait_published(info, timeout):
+    """True once the broker acked the alert. While disconnected paho keeps QoS 1 messages
+    queued and sends them on reconnect, so False means 'queued', not 'lost'."""
+    deadline = time.monotonic() + timeout
+    while not info.is_published() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return info.is_published()

@@ -104,9 +104,6 @@ class FakeMqtt:
         self.published.append((topic, json.loads(payload), qos))
 
         class Info:
-            def wait_for_publish(self, timeout: float) -> None:
-                pass
-
             def is_published(self) -> bool:
                 return True
         return Info()
