@@ -68,3 +68,23 @@ def test_guest_is_refused(broker: Broker) -> None:
         pika.BlockingConnection(pika.ConnectionParameters(
             broker.host, broker.amqp_port, credentials=pika.PlainCredentials("guest", "guest")))
     assert mqtt_connect_result(broker, "guest", "guest").is_failure
+
+
+@pytest.mark.parametrize("protocol", ["mqtt", "amqp"])
+def test_device_simulator_publishes_to_the_broker(broker: Broker, protocol: str,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.device_simulator import main
+
+    conn = broker.amqp()
+    channel = conn.channel()
+    queue = bind_queue(channel)
+    monkeypatch.setenv("IOT_FAAS_BROKER_PASSWORD", broker.password)
+    port = broker.mqtt_port if protocol == "mqtt" else broker.amqp_port
+    assert main(["--protocol", protocol, "--host", broker.host, "--port", str(port),
+                 "--username", broker.username, "--count", "25", "--rate", "0",
+                 "--sensors", "a,b", "--quiet"]) == 0
+    assert "sent 25, confirmed by the broker 25" in capsys.readouterr().out
+    got = [json.loads(get_one(channel, queue)) for _ in range(25)]
+    assert sorted(r["seq"] for r in got) == list(range(25))
+    conn.close()
