@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 
 HEADER_NAMESPACE = "X-Nuclio-Function-Namespace"
 HEADER_PROJECT = "X-Nuclio-Project-Name"
 HEADER_IGNORE_STATE = "X-Nuclio-Delete-Function-Ignore-State-Validation"
+
+T = TypeVar("T")
 
 READY = "ready"
 FAILED_STATES = ("error", "unhealthy")
@@ -84,25 +86,37 @@ class NuclioClient:
 
     # -- dashboard -------------------------------------------------------------------------
 
+    def _poll(self, attempt: Callable[[], T | None], timeout: float,
+              timed_out: Callable[[], NuclioError]) -> T:
+        """Calls `attempt` every poll_interval until it returns a value or time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = attempt()
+            if result is not None:
+                return result
+            if time.monotonic() >= deadline:
+                raise timed_out()
+            time.sleep(self.poll_interval)
+
     def wait_until_up(self, timeout: float) -> dict[str, Any]:
         """Waits (bounded) until GET /api/versions answers 200; returns the versions."""
-        deadline = time.monotonic() + timeout
         last = "no answer yet"
-        while True:
+
+        def versions() -> dict[str, Any] | None:
+            nonlocal last
             try:
                 r = self.session.get(f"{self.base_url}/api/versions",
                                      timeout=min(self.request_timeout, 10))
-                if r.status_code == 200:
-                    return r.json()
-                last = f"HTTP {r.status_code}"
             except requests.RequestException as e:
                 last = type(e).__name__
-            if time.monotonic() >= deadline:
-                raise NuclioError(
-                    f"the Nuclio dashboard at {self.base_url} did not answer within "
-                    f"{timeout:.0f}s (last: {last}); check `docker logs` of the dashboard "
-                    "container, or raise iot-faas:dashboardWaitTimeout")
-            time.sleep(self.poll_interval)
+                return None
+            last = f"HTTP {r.status_code}"
+            return r.json() if r.status_code == 200 else None
+
+        return self._poll(versions, timeout, lambda: NuclioError(
+            f"the Nuclio dashboard at {self.base_url} did not answer within {timeout:.0f}s "
+            f"(last: {last}); check `docker logs` of the dashboard container, or raise "
+            "iot-faas:dashboardWaitTimeout"))
 
     def ensure_project(self) -> None:
         r = self._call("GET", f"/api/projects/{self.project}")
@@ -150,44 +164,38 @@ class NuclioClient:
     # -- waiting ---------------------------------------------------------------------------
 
     def wait_until_ready(self, name: str, timeout: float) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
         state = "unknown"
-        while True:
+
+        def ready() -> dict[str, Any] | None:
+            nonlocal state
             record = self.get_function(name)
             status = (record or {}).get("status") or {}
             state = status.get("state", "absent" if record is None else "unknown")
-            if state == READY:
-                assert record is not None
-                return record
             if state in FAILED_STATES:
                 message = status.get("message") or "no message from Nuclio"
                 raise DeployFailed(self.redact(
                     f"function '{name}' failed to deploy (state {state}): {message}"))
-            if time.monotonic() >= deadline:
-                raise DeployTimeout(
-                    f"function '{name}' was not ready after {timeout:.0f}s; it is still "
-                    f"'{state}'. Raise iot-faas:functionDeployTimeout if builds are slow, or "
-                    "read the build log in the Nuclio dashboard")
-            time.sleep(self.poll_interval)
+            return record if state == READY else None
+
+        return self._poll(ready, timeout, lambda: DeployTimeout(
+            f"function '{name}' was not ready after {timeout:.0f}s; it is still '{state}'. "
+            "Raise iot-faas:functionDeployTimeout if builds are slow, or read the build log "
+            "in the Nuclio dashboard"))
 
     def retry_while_busy(self, action: Callable[[], None], name: str, timeout: float) -> None:
         """Runs `action`, retrying while Nuclio answers 412 (still provisioning)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def attempt() -> bool | None:
             try:
                 action()
-                return
+                return True
             except FunctionBusy:
-                if time.monotonic() >= deadline:
-                    raise DeployTimeout(
-                        f"function '{name}' stayed busy (HTTP 412, still provisioning) for "
-                        f"{timeout:.0f}s; try again once its current deploy ends") from None
-                time.sleep(self.poll_interval)
+                return None
+
+        self._poll(attempt, timeout, lambda: DeployTimeout(
+            f"function '{name}' stayed busy (HTTP 412, still provisioning) for {timeout:.0f}s; "
+            "try again once its current deploy ends"))
 
     def wait_until_gone(self, name: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while self.get_function(name) is not None:
-            if time.monotonic() >= deadline:
-                raise DeployTimeout(f"function '{name}' was still present {timeout:.0f}s "
-                                    "after it was deleted")
-            time.sleep(self.poll_interval)
+        self._poll(lambda: True if self.get_function(name) is None else None, timeout,
+                   lambda: DeployTimeout(f"function '{name}' was still present "
+                                         f"{timeout:.0f}s after it was deleted"))

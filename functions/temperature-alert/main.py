@@ -45,11 +45,14 @@ def init_context(context):
                          client_id=f"alert-{socket.gethostname()}-{uuid.uuid4().hex[:8]}")
     client.username_pw_set(os.environ["BROKER_USERNAME"], os.environ["BROKER_PASSWORD"])
     client.reconnect_delay_set(min_delay=1, max_delay=10)
+    # Set on the first answer, good or bad, so a refused connection does not hold the worker.
     connected = threading.Event()
     client.on_connect = lambda c, u, flags, reason, props: connected.set()
+    client.on_connect_fail = lambda c, u: connected.set()
     client.connect_async(os.environ["BROKER_HOST"], int(os.environ.get("BROKER_MQTT_PORT", "1883")))
     client.loop_start()  # paho reconnects by itself from here on
-    if not connected.wait(10):
+    connected.wait(10)
+    if not client.is_connected():
         context.logger.warn("MQTT broker not reachable yet; alerts queue until it is")
     context.user_data.mqtt = client
     context.user_data.threshold = float(os.environ.get("ALERT_THRESHOLD_C", "30"))

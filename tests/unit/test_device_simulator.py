@@ -28,6 +28,9 @@ class Recorder:
     def publish(self, topic: str, body: bytes) -> None:
         self.sent.append((topic, json.loads(body)))
 
+    def wait(self, seconds: float) -> None:
+        pass
+
     def close(self) -> int:
         return len(self.sent)
 
