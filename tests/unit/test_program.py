@@ -6,10 +6,11 @@ import base64
 from functools import cache
 from typing import Any
 
+import pulumi
 import pytest
 
 from stacks.errors import PlatformError
-from tests.program import ProgramRun, plain_occurrences, run_program, stack_config, unwrap
+from tests.program import ROOT, ProgramRun, plain_occurrences, run_program, stack_config, unwrap
 
 PASSWORD = "Zx8-unit-test-password"
 STACKS = ("dev", "ci")
@@ -178,6 +179,8 @@ def test_bad_config_stops_before_any_resource(bad: dict[str, str], key: str) -> 
     with pytest.raises(PlatformError) as e:
         run_program("dev", config_for("dev", **bad), ["iot-faas:rabbitmqPassword"], declared)
     assert key in str(e.value)
+    # Pulumi's Python host prints a RunError's message alone, without a traceback.
+    assert isinstance(e.value, pulumi.RunError)
     assert "Traceback" not in str(e.value)
     assert declared.resources == []
 
@@ -188,3 +191,32 @@ def test_bind_address_is_configurable() -> None:
     ips = {p["ip"] for c in r.of_type(CONTAINER) for p in c.inputs["ports"]}
     assert ips == {"0.0.0.0"}
     assert r.outputs["dashboardUrl"] == "http://127.0.0.1:8070"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_function_resource_per_folder_wired_to_the_stack(stack: str) -> None:
+    r = run(stack)
+    functions = {f.name: f for f in r.of_type(FUNCTION)}
+    folders = sorted(p.name for p in (ROOT / "functions").iterdir() if p.is_dir())
+    assert sorted(functions) == folders
+    for name, fn in functions.items():
+        config = unwrap(fn.inputs["config"])
+        assert fn.inputs["namespace"] == f"iot-faas-{stack}" == config["metadata"]["namespace"]
+        assert fn.inputs["dashboard_url"] == r.outputs["dashboardUrl"]
+        assert config["spec"]["platform"]["attributes"]["network"] == f"iot-faas-{stack}"
+        env = {e["name"]: e["value"] for e in config["spec"]["env"]}
+        assert env["BROKER_HOST"] == "rabbitmq" and env["BROKER_PASSWORD"] == PASSWORD
+        source = (ROOT / "functions" / name / "main.py").read_text()
+        assert base64.b64decode(config["spec"]["build"]["functionSourceCode"]).decode() == source
+    logger = unwrap(functions["temperature-logger"].inputs["config"])["spec"]["triggers"]
+    assert logger["readings"]["url"] == f"amqp://iot:{PASSWORD}@rabbitmq:5672"
+    alert_env = {e["name"]: e["value"] for e in
+                 unwrap(functions["temperature-alert"].inputs["config"])["spec"]["env"]}
+    assert alert_env["ALERT_THRESHOLD_C"] == {"dev": "30", "ci": "25"}[stack]
+
+
+def test_functions_key_limits_what_a_stack_deploys() -> None:
+    r = run_program("dev", config_for("dev", functions='["temperature-logger"]'),
+                    ["iot-faas:rabbitmqPassword"])
+    assert [f.name for f in r.of_type(FUNCTION)] == ["temperature-logger"]
+    assert r.outputs["functions"] == {"temperature-logger": "ready"}
