@@ -117,11 +117,10 @@ class _Problems:
         self.items: list[str] = []
 
     def bad(self, key: str, value: object, why: str, example: str) -> None:
-        shown = "(hidden)" if KEYS_BY_NAME.get(key, ConfigKey("", "", "")).secret else repr(value)
-        self.items.append(
-            f"{PROJECT}:{key} = {shown} {why}. "
-            f"Fix: {fix_command(self.stack, key, example, KEYS_BY_NAME[key].secret if key in KEYS_BY_NAME else False)}"
-        )
+        secret = KEYS_BY_NAME[key].secret
+        shown = "(hidden)" if secret else repr(value)
+        self.items.append(f"{PROJECT}:{key} = {shown} {why}. "
+                          f"Fix: {fix_command(self.stack, key, example, secret)}")
 
     def add(self, message: str) -> None:
         self.items.append(message)

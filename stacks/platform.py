@@ -20,6 +20,8 @@ from stacks.rabbitmq_config import MQTT_EXCHANGE
 def load_config() -> PlatformConfig:
     """Reads and validates this stack's config through Pulumi's config API."""
     cfg = pulumi.Config(PROJECT)
+    # Every key Pulumi passed in (not only the known ones), so a typo is reported instead
+    # of silently ignored. Pulumi's Python host fills CONFIG from PULUMI_CONFIG.
     all_keys = set(pulumi.runtime.config.CONFIG.get()) | set(
         pulumi.runtime.config.get_config_env())
     raw = {k: cfg.get(k) for k in project_keys(all_keys)}

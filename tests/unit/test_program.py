@@ -173,6 +173,7 @@ def test_password_appears_only_inside_secrets(stack: str) -> None:
     ({"rabbitmqPassword": ""}, "iot-faas:rabbitmqPassword"),
     ({"functions": '["no-such-function"]'}, "iot-faas:functions"),
     ({"functionEnv": '["no-such-function:X=1"]'}, "iot-faas:functionEnv"),
+    ({"mqttport": "1884"}, "did you mean iot-faas:mqttPort"),
 ])
 def test_bad_config_stops_before_any_resource(bad: dict[str, str], key: str) -> None:
     declared = ProgramRun()
