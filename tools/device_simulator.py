@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
 
@@ -204,7 +205,9 @@ def run(publisher: Publisher, sensors: list[str], count: int, rate: float, topic
 
 
 def _stack_outputs(stack: str) -> dict[str, str]:
-    out = subprocess.run(["pulumi", "stack", "output", "--json", "--show-secrets",
+    # Through scripts/pulumi, so the project's local state and passphrase are found.
+    wrapper = Path(__file__).resolve().parent.parent / "scripts" / "pulumi"
+    out = subprocess.run([str(wrapper), "stack", "output", "--json", "--show-secrets",
                           "--stack", stack], capture_output=True, text=True)
     if out.returncode != 0:
         raise SystemExit(f"cannot read the outputs of stack {stack}: {out.stderr.strip()}")

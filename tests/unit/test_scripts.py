@@ -1,4 +1,4 @@
-"""scripts/up's flow, with `pulumi` and `docker` replaced by recorders on PATH.
+"""scripts/up's flow (through scripts/pulumi), with `pulumi` and `docker` replaced by recorders on PATH.
 
 This checks the script's own logic (backend, passphrase, password creation, the order of
 commands); it says nothing about the Pulumi CLI itself, which is not installed here.
@@ -25,7 +25,8 @@ exit 0
 def run_up(tmp_path: Path, config_get_rc: int, *args: str) -> tuple[list[str], Path]:
     project = tmp_path / "project"
     (project / "scripts").mkdir(parents=True)
-    shutil.copy(ROOT / "scripts" / "up", project / "scripts" / "up")
+    for script in ("up", "pulumi"):
+        shutil.copy(ROOT / "scripts" / script, project / "scripts" / script)
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     log = tmp_path / "calls.log"
