@@ -57,8 +57,9 @@ class Broker(pulumi.ComponentResource):
             volumes=[docker.ContainerVolumeArgs(volume_name=data.name,
                                                 container_path=rc.DATA_DIR)],
             healthcheck=docker.ContainerHealthcheckArgs(
-                tests=rc.healthcheck_command(), interval="5s", timeout="15s",
-                start_period="10s", retries=30),
+                tests=list(rc.HEALTHCHECK.tests), interval=rc.HEALTHCHECK.interval,
+                timeout=rc.HEALTHCHECK.timeout, start_period=rc.HEALTHCHECK.start_period,
+                retries=rc.HEALTHCHECK.retries),
             # Dependents (functions) start only once every listener answers.
             wait=True,
             wait_timeout=240,

@@ -61,6 +61,14 @@ def broker_files(user: str, password: Secret) -> tuple[BrokerFile, ...]:
     )
 
 
-def healthcheck_command() -> list[str]:
+@dataclass(frozen=True)
+class Healthcheck:
     # Checks every listener (AMQP, MQTT, management), not only that the node runs.
-    return ["CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity"]
+    tests: tuple[str, ...] = ("CMD", "rabbitmq-diagnostics", "-q", "check_port_connectivity")
+    interval: str = "5s"
+    timeout: str = "15s"
+    start_period: str = "10s"
+    retries: int = 30
+
+
+HEALTHCHECK = Healthcheck()

@@ -18,7 +18,8 @@ import pika
 import pytest
 import yaml
 
-from stacks.rabbitmq_config import AMQP_PORT, MANAGEMENT_PORT, MQTT_PORT, broker_files
+from stacks.rabbitmq_config import (AMQP_PORT, HEALTHCHECK, MANAGEMENT_PORT, MQTT_PORT,
+                                     broker_files)
 from stacks.secret import Secret
 
 HERE = Path(__file__).resolve().parent
@@ -96,8 +97,13 @@ def docker_compose_file(tmp_path_factory: pytest.TempPathFactory,
         local.chmod(0o644)  # the broker runs as its own user inside the container
         mounts.append(f"{local}:{f.path}:ro")
     override = config_dir / "broker-config.yml"
-    override.write_text(yaml.safe_dump(
-        {"version": "2.4", "services": {"rabbitmq": {"volumes": mounts}}}))
+    health = HEALTHCHECK
+    override.write_text(yaml.safe_dump({"version": "2.4", "services": {"rabbitmq": {
+        "volumes": mounts,
+        # The healthcheck `pulumi up` waits on (wait=True), as the stack declares it.
+        "healthcheck": {"test": list(health.tests), "interval": health.interval,
+                        "timeout": health.timeout, "start_period": health.start_period,
+                        "retries": health.retries}}}}))
     return [str(HERE.parent / "docker-compose.yml"), str(override)]
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import time
 
 import paho.mqtt.client as mqtt
@@ -31,6 +32,21 @@ def get_one(channel, queue: str, timeout: float = 10.0) -> bytes:
             return body
         time.sleep(0.05)
     raise AssertionError(f"nothing arrived on {queue} within {timeout}s")
+
+
+def test_broker_turns_healthy_by_the_stacks_healthcheck(broker: Broker,
+                                                        docker_services: object) -> None:
+    """`pulumi up` waits for this health status (wait=True) before deploying functions."""
+    container = docker_services._docker_compose.execute("ps -q rabbitmq").decode().strip()
+    deadline = time.monotonic() + 150
+    status = ""
+    while time.monotonic() < deadline:
+        status = subprocess.run(["docker", "inspect", "--format", "{{.State.Health.Status}}",
+                                 container], capture_output=True, text=True).stdout.strip()
+        if status == "healthy":
+            break
+        time.sleep(2)
+    assert status == "healthy"
 
 
 def test_mqtt_publish_reaches_an_amqp_consumer_on_amq_topic(broker: Broker) -> None:
