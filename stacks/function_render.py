@@ -18,6 +18,9 @@ from stacks.naming import BROKER_ALIAS, LABEL_STACK, StackNames
 from stacks.secret import Secret
 
 
+DEFAULT_HTTP_TRIGGER = "default-http"
+
+
 @dataclass(frozen=True)
 class BrokerAccess:
     """How function containers reach the broker inside the stack network."""
@@ -86,10 +89,19 @@ def render_function(folder: FunctionFolder, target: FunctionTarget) -> dict[str,
     platform["attributes"] = attributes
     spec["platform"] = platform
 
-    spec["triggers"] = {
+    triggers = {
         tname: render_trigger(folder.name, tname, trigger, target)
         for tname, trigger in folder.triggers.items()
     }
+    if not spec.get("disableDefaultHTTPTrigger") and \
+            not any(t["kind"] == "http" for t in triggers.values()):
+        # On Docker, Nuclio publishes a function's HTTP port on every host interface
+        # (nuclio#2468). Broker-triggered functions need no host port: declare the default
+        # trigger ourselves with publishing off (nuclio#3127), so it stays reachable only
+        # inside the stack network.
+        triggers[DEFAULT_HTTP_TRIGGER] = {"kind": "http", "numWorkers": 1,
+                                          "attributes": {"disablePortPublishing": True}}
+    spec["triggers"] = triggers
     return {"metadata": metadata, "spec": spec}
 
 

@@ -168,3 +168,18 @@ def test_render_mqtt_trigger_and_per_stack_env() -> None:
 def test_secrets_of_covers_every_form_of_the_password() -> None:
     assert "pa55-word-1234" in secrets_of(target())
     assert "amqp://iot:pa55-word-1234@rabbitmq:5672" in secrets_of(target())
+
+
+def test_broker_functions_publish_no_host_port() -> None:
+    for name in ("temperature-logger", "temperature-alert", "sensor-simulator"):
+        http = [t for t in rendered(name)["spec"]["triggers"].values() if t["kind"] == "http"]
+        assert http == [{"kind": "http", "numWorkers": 1,
+                         "attributes": {"disablePortPublishing": True}}]
+
+
+def test_a_folders_own_http_trigger_is_left_as_written(tmp_path: Path) -> None:
+    http = {"kind": "http", "attributes": {"port": 32001}}
+    make_folder(tmp_path, {"triggers": {"api": http}})
+    [folder] = discover(tmp_path)
+    triggers = render_function(folder, target())["spec"]["triggers"]
+    assert triggers == {"api": http}
