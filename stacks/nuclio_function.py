@@ -104,8 +104,11 @@ class NuclioFunctionProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in REPLACE_KEYS if olds.get(k) != news.get(k)]
-        changed = bool(replaces) or spec_hash(olds["config"]) != spec_hash(news["config"]) \
-            or olds.get("state") not in (None, "ready")
+        changed = (bool(replaces) or spec_hash(olds["config"]) != spec_hash(news["config"])
+                   # A failed or unhealthy function is deployed again.
+                   or olds.get("state") not in (None, "ready")
+                   # Delete and refresh use the URL in state: keep it current.
+                   or olds.get("dashboard_url") != news.get("dashboard_url"))
         return DiffResult(changes=changed, replaces=replaces,
                           delete_before_replace=True)
 

@@ -193,6 +193,9 @@ def test_diff(server: DoubleServer) -> None:
     broken = {**old, "state": "error"}
     assert provider.diff("id", broken, same).changes  # a failed function is redeployed
 
+    moved = {**same, "dashboard_url": "http://127.0.0.1:8071"}
+    assert provider.diff("id", old, moved).changes  # later deletes must find the dashboard
+
 
 def test_provider_survives_pickling_into_a_fresh_process() -> None:
     """Pulumi ships the provider to its own process with dill; it must load there."""
