@@ -86,6 +86,7 @@ class MqttPublisher:
         self.qos = qos
         self.sent = 0
         self.confirmed = 0
+        self.reconnects = 0
         self.refused: object = None
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
         self.client.username_pw_set(ep.username, ep.password)
@@ -110,25 +111,36 @@ class MqttPublisher:
     def _on_publish(self, *args: object) -> None:
         self.confirmed += 1
 
+    def _service(self, timeout: float) -> None:
+        """Runs paho's network loop once; reconnects when the connection dropped. paho
+        keeps unacked QoS 1 messages and sends them again after the reconnect."""
+        if self.client.loop(timeout) == 0:  # MQTT_ERR_SUCCESS
+            return
+        try:
+            self.client.reconnect()
+            self.reconnects += 1
+        except OSError:
+            time.sleep(min(1.0, max(timeout, 0.1)))  # broker still away: try again later
+
     def publish(self, topic: str, body: bytes) -> None:
         # Backpressure: never more than WINDOW unacked messages.
         while self.sent - self.confirmed >= self.WINDOW:
-            self.client.loop(0.01)
+            self._service(0.01)
         self.sent += 1
         self.client.publish(topic, body, qos=self.qos)
         if self.sent % 50 == 0:
-            self.client.loop(0)  # read PUBACKs, flush what is queued
+            self._service(0)  # read PUBACKs, flush what is queued
 
     def wait(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
         while (left := deadline - time.monotonic()) > 0:
-            self.client.loop(left)
+            self._service(left)
 
     def close(self, timeout: float = 30.0) -> int:
         # on_publish fires on PUBACK for QoS 1 (on send for QoS 0): wait for all of them.
         deadline = time.monotonic() + timeout
         while self.confirmed < self.sent and time.monotonic() < deadline:
-            self.client.loop(0.05)
+            self._service(0.05)
         self.client.disconnect()
         return self.confirmed
 

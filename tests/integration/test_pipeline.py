@@ -22,18 +22,19 @@ from tests.handlers import LogCapture, load_handler
 from tests.integration.conftest import Broker
 from tests.mqtt_helpers import MqttCollector
 from tests.program import ROOT
+from tools.device_simulator import Endpoint, MqttPublisher, Summary, run
 
 pytestmark = pytest.mark.docker
 
 
 def rendered_trigger(broker: Broker, function: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The function's config as the stack renders it, and its single trigger."""
+    """The function's config as the stack renders it, and its broker trigger."""
     target = FunctionTarget(StackNames("it"), BrokerAccess(broker.username,
                                                            Secret(broker.password)))
     [folder] = discover(ROOT / "functions", (function,))
     config = render_function(folder, target)
-    [trigger] = config["spec"]["triggers"].values()
-    return config, trigger
+    [name] = folder.triggers  # the folder's own trigger (the stack adds default-http)
+    return config, config["spec"]["triggers"][name]
 
 
 def declare_like_nuclio(channel: Any, config: dict[str, Any], trigger: dict[str, Any]) -> str:
@@ -180,6 +181,8 @@ class ReconnectingConsumer(threading.Thread):
 
 
 def test_broker_restart_loses_no_qos1_message(broker: Broker, restart_broker: Any) -> None:
+    """A device (the device simulator) streams QoS 1 readings into a durable queue, as the
+    logger's trigger declares it; the broker restarts mid-stream; nothing is lost."""
     conn = broker.amqp()
     channel = conn.channel()
     queue = "it-restart-durable"
@@ -188,32 +191,24 @@ def test_broker_restart_loses_no_qos1_message(broker: Broker, restart_broker: An
     channel.queue_purge(queue)
     conn.close()
 
-    connects = []
-    publisher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="it-restart-pub")
-    publisher.username_pw_set(broker.username, broker.password)
-    publisher.reconnect_delay_set(1, 2)
-    publisher.max_queued_messages_set(0)
-    publisher.on_connect = lambda c, u, f, r, p: connects.append(r)
-    publisher.connect(broker.host, broker.mqtt_port)
-    publisher.loop_start()
-
     consumer = ReconnectingConsumer(broker, queue)
     consumer.start()
-    total = 200
-    infos = []
-    for seq in range(total):
-        if seq == total // 2:
-            restart_broker()  # returns once the container has restarted
-        infos.append(publisher.publish("iot/sensors/temperature",
-                                       json.dumps({"seq": seq}), qos=1))
-        time.sleep(0.01)
+    device = MqttPublisher(Endpoint("mqtt", broker.host, broker.mqtt_port, broker.username,
+                                    broker.password), qos=1, client_id="it-restart-device")
+    total = 300
+    summary: list[Summary] = []
+    stream = threading.Thread(target=lambda: summary.append(
+        run(device, ["restart-1"], total, 30, "iot/sensors/temperature")))
+    stream.start()
+    time.sleep(3)
+    restart_broker()  # returns once the container is up again (the node boots after)
+    stream.join(timeout=180)
     deadline = time.monotonic() + 120
     while len(set(consumer.seqs)) < total and time.monotonic() < deadline:
         time.sleep(0.2)
     consumer.stop.set()
-    publisher.disconnect()
-    publisher.loop_stop()
     # QoS 1 is at-least-once: duplicates may occur, losses may not.
     assert set(consumer.seqs) == set(range(total))
-    assert len(connects) >= 2, "the publisher did not reconnect"
+    assert device.reconnects >= 1, "the device did not reconnect"
+    assert summary and summary[0].confirmed == total
     assert consumer.reconnects >= 1
