@@ -42,25 +42,17 @@ class BrokerAddr:
     password: str
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_broker(image: str) -> tuple[str, BrokerAddr]:
-    from stacks.rabbitmq_config import AMQP_PORT, MQTT_PORT, broker_files
+    from stacks.rabbitmq_config import AMQP_PORT, MQTT_PORT
     from stacks.secret import Secret
+    from tests.local_broker import free_port, write_broker_files
 
     password = secrets.token_urlsafe(18)
     addr = BrokerAddr("127.0.0.1", free_port(), free_port(), "iot", password)
-    conf_dir = Path(tempfile.mkdtemp(prefix="bench-broker-"))
     mounts = []
-    for i, f in enumerate(broker_files(addr.user, Secret(password))):
-        local = conf_dir / f"file-{i}"
-        local.write_text(f.content)
-        local.chmod(0o644)
-        mounts += ["-v", f"{local}:{f.path}:ro"]
+    for spec in write_broker_files(Path(tempfile.mkdtemp(prefix="bench-broker-")), addr.user,
+                                   Secret(password)):
+        mounts += ["-v", spec]
     name = f"iot-faas-bench-{os.getpid()}"
     subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--hostname", "rabbitmq",
                     "-p", f"127.0.0.1:{addr.amqp_port}:{AMQP_PORT}",

@@ -18,9 +18,9 @@ import pika
 import pytest
 import yaml
 
-from stacks.rabbitmq_config import (AMQP_PORT, HEALTHCHECK, MANAGEMENT_PORT, MQTT_PORT,
-                                     broker_files)
+from stacks.rabbitmq_config import AMQP_PORT, HEALTHCHECK, MANAGEMENT_PORT, MQTT_PORT
 from stacks.secret import Secret
+from tests.local_broker import free_port, write_broker_files
 
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -87,15 +87,10 @@ def docker_compose_file(tmp_path_factory: pytest.TempPathFactory,
                         "scripts/build-rabbitmq-image.sh", pytrace=False)
     for var in ("IOT_FAAS_TEST_AMQP_PORT", "IOT_FAAS_TEST_MQTT_PORT",
                 "IOT_FAAS_TEST_MANAGEMENT_PORT"):
-        os.environ.setdefault(var, str(_free_port()))
+        os.environ.setdefault(var, str(free_port()))
     config_dir = tmp_path_factory.mktemp("broker-config")
-    mounts = []
     user, password = broker_credentials
-    for i, f in enumerate(broker_files(user, password)):
-        local = config_dir / f"file-{i}"
-        local.write_text(f.content)
-        local.chmod(0o644)  # the broker runs as its own user inside the container
-        mounts.append(f"{local}:{f.path}:ro")
+    mounts = write_broker_files(config_dir, user, password)
     override = config_dir / "broker-config.yml"
     health = HEALTHCHECK
     override.write_text(yaml.safe_dump({"version": "2.4", "services": {"rabbitmq": {
@@ -105,12 +100,6 @@ def docker_compose_file(tmp_path_factory: pytest.TempPathFactory,
                         "timeout": health.timeout, "start_period": health.start_period,
                         "retries": health.retries}}}}))
     return [str(HERE.parent / "docker-compose.yml"), str(override)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _mqtt_answers(host: str, port: int) -> bool:
