@@ -213,7 +213,8 @@ def main() -> int:
     finally:
         subprocess.run(["docker", "rm", "-f", name], capture_output=True)
 
-    print(f"machine: {os.cpu_count()} cores, {os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB; "
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    print(f"machine: {os.cpu_count()} cores, {memory_gib:.0f} GiB; "
           f"image {args.image}")
     print(f"saturation: {args.messages} msgs flat out; latency: {args.rate:.0f} msg/s for "
           f"{args.seconds:.0f}s; CPU us/msg at saturation (publisher, broker, consumer share "

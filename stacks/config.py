@@ -64,8 +64,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
               "Host port for the RabbitMQ management UI and API (container port 15672).", 15672),
     ConfigKey("nuclioImage", "string", "Nuclio dashboard image (pinned release).",
               DEFAULT_NUCLIO_IMAGE),
-    ConfigKey("dashboardPort", "integer", "Host port for the Nuclio dashboard (container port 8070).",
-              8070),
+    ConfigKey("dashboardPort", "integer",
+              "Host port for the Nuclio dashboard (container port 8070).", 8070),
     ConfigKey("functions", "array",
               "Names of the folders in functions/ this stack deploys. Empty: all of them.", []),
     ConfigKey("functionEnv", "array",
@@ -178,9 +178,10 @@ def parse_config(stack: str, raw: Mapping[str, Any], secret_keys: frozenset[str]
     """
     p = _Problems(stack)
     if not _STACK_RE.match(stack):
+        suggestion = re.sub(r"[^a-z0-9-]", "-", stack.lower()).strip("-") or "dev"
         p.add(f"stack name {stack!r} cannot be used in Docker and Nuclio names: use 1-20 "
               "lowercase letters, digits and '-' (not at the ends). "
-              f"Fix: pulumi stack rename {re.sub(r'[^a-z0-9-]', '-', stack.lower()).strip('-') or 'dev'}")
+              f"Fix: pulumi stack rename {suggestion}")
 
     def get(key: str) -> Any:
         value = raw.get(key)

@@ -34,7 +34,8 @@ class BrokerAccess:
     @property
     def amqp_url(self) -> str:
         user = quote(self.username, safe="")
-        return f"amqp://{user}:{quote(self.password.reveal(), safe='')}@{self.host}:{self.amqp_port}"
+        password = quote(self.password.reveal(), safe="")
+        return f"amqp://{user}:{password}@{self.host}:{self.amqp_port}"
 
     @property
     def mqtt_url(self) -> str:

@@ -35,7 +35,7 @@ def project_live(live: Any, desired: Any) -> Any:
     if isinstance(desired, dict) and isinstance(live, dict):
         return {k: project_live(live.get(k), v) for k, v in desired.items()}
     if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
-        return [project_live(lv, dv) for lv, dv in zip(live, desired)]
+        return [project_live(lv, dv) for lv, dv in zip(live, desired, strict=True)]
     return live
 
 

@@ -149,8 +149,8 @@ class AmqpPublisher:
     def __init__(self, ep: Endpoint) -> None:
         import pika
 
-        params = pika.ConnectionParameters(ep.host, ep.port,
-                                           credentials=pika.PlainCredentials(ep.username, ep.password))
+        credentials = pika.PlainCredentials(ep.username, ep.password)
+        params = pika.ConnectionParameters(ep.host, ep.port, credentials=credentials)
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.channel.confirm_delivery()

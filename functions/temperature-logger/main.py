@@ -20,12 +20,12 @@ def parse_reading(body):
         try:
             body = body.decode("utf-8")
         except UnicodeDecodeError:
-            raise InvalidReading("body is not UTF-8 text")
+            raise InvalidReading("body is not UTF-8 text") from None
     if isinstance(body, str):
         try:
             body = json.loads(body)
         except ValueError as e:
-            raise InvalidReading(f"body is not JSON: {e.msg}")
+            raise InvalidReading(f"body is not JSON: {e.msg}") from None
     if not isinstance(body, dict):
         raise InvalidReading("reading must be a JSON object")
     sensor = body.get("sensor_id")
@@ -40,7 +40,7 @@ def parse_reading(body):
     try:
         parsed = datetime.datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidReading(f"timestamp {stamp!r} is not ISO-8601")
+        raise InvalidReading(f"timestamp {stamp!r} is not ISO-8601") from None
     if parsed.utcoffset() != datetime.timedelta(0):
         raise InvalidReading(f"timestamp {stamp!r} is not in UTC")
     return {"sensor_id": sensor, "temperature": float(value), "unit": "C", "timestamp": stamp}
@@ -51,7 +51,8 @@ def handler(context, event):
     try:
         reading = parse_reading(event.body)
     except InvalidReading as e:
-        preview = event.body[:200] if isinstance(event.body, (bytes, str)) else str(event.body)[:200]
+        body = event.body
+        preview = body[:200] if isinstance(body, (bytes, str)) else str(body)[:200]
         context.logger.warn_with("reading rejected", reason=str(e), source=source,
                                  body=preview.decode("utf-8", "replace")
                                  if isinstance(preview, bytes) else preview)

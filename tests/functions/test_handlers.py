@@ -81,7 +81,8 @@ class FakePublisher:
         self.sent.append((routing_key, body))
 
 
-def test_simulator_publishes_one_reading_per_sensor_per_tick(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_simulator_publishes_one_reading_per_sensor_per_tick(
+        monkeypatch: pytest.MonkeyPatch) -> None:
     simulator = load_handler("sensor-simulator")
     monkeypatch.setenv("BROKER_AMQP_URL", "amqp://u:p@localhost:1")
     monkeypatch.setenv("SENSOR_IDS", "a, b,c")
@@ -109,7 +110,8 @@ class FakeMqtt:
         return Info()
 
 
-def alert_platform(monkeypatch: pytest.MonkeyPatch, threshold: str) -> tuple[Platform, Any, FakeMqtt]:
+def alert_platform(monkeypatch: pytest.MonkeyPatch, threshold: str
+                   ) -> tuple[Platform, Any, FakeMqtt]:
     alert = load_handler("temperature-alert")
     for k, v in {"BROKER_USERNAME": "u", "BROKER_PASSWORD": "p", "BROKER_HOST": "127.0.0.1",
                  "BROKER_MQTT_PORT": "1", "ALERT_THRESHOLD_C": threshold}.items():

@@ -134,7 +134,8 @@ def test_alert_chain_over_mqtt(broker: Broker, monkeypatch: pytest.MonkeyPatch) 
         for i, t in enumerate(temps):
             reading = {"sensor_id": f"d-{i}", "temperature": t, "unit": "C",
                        "timestamp": "2026-12-03T10:00:00.000Z"}
-            device.publish("iot/sensors/temperature", json.dumps(reading), qos=1).wait_for_publish(10)
+            info = device.publish("iot/sensors/temperature", json.dumps(reading), qos=1)
+            info.wait_for_publish(10)
         device.publish("iot/sensors/temperature", b"garbage", qos=1).wait_for_publish(10)
         device.disconnect()
         device.loop_stop()

@@ -1,8 +1,7 @@
 """The device simulator's pure parts (its publishing is tested against a real broker)."""
 import json
-import random
 
-from tools.device_simulator import Endpoint, endpoint_from_outputs, mqtt_to_routing_key, run
+from tools.device_simulator import endpoint_from_outputs, mqtt_to_routing_key, run
 
 OUTPUTS = {"mqttEndpoint": "mqtt://127.0.0.1:1884", "mqttUsername": "iot",
            "mqttPassword": "pw-1234567890", "amqpUrl": "amqp://iot:pw-1234567890@127.0.0.1:5673"}

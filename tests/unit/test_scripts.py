@@ -1,4 +1,5 @@
-"""scripts/up's flow (through scripts/pulumi), with `pulumi` and `docker` replaced by recorders on PATH.
+"""scripts/up's flow (through scripts/pulumi), with recorders on PATH for `pulumi` and
+`docker`.
 
 This checks the script's own logic (backend, passphrase, password creation, the order of
 commands); it says nothing about the Pulumi CLI itself, which is not installed here.
