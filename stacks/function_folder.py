@@ -35,8 +35,7 @@ class FunctionFolder:
     name: str
     path: Path
     config: dict[str, Any]  # function.yaml as parsed
-    source_file: str  # e.g. main.py
-    source: str
+    source: str  # the handler module's code
 
     @property
     def triggers(self) -> dict[str, dict[str, Any]]:
@@ -44,11 +43,13 @@ class FunctionFolder:
 
 
 class _Problems:
-    def __init__(self) -> None:
+    def __init__(self, base: Path) -> None:
+        self.base = base  # paths are shown relative to it, as the user sees the project
         self.items: list[str] = []
 
     def at(self, file: Path, field: str, message: str) -> None:
-        self.items.append(f"{file}: {field}: {message}")
+        shown = file.relative_to(self.base) if file.is_relative_to(self.base) else file
+        self.items.append(f"{shown}: {field}: {message}")
 
 
 def folder_names(functions_dir: Path) -> list[str]:
@@ -62,7 +63,7 @@ def discover(functions_dir: Path, only: tuple[str, ...] = ()) -> list[FunctionFo
 
     Raises FunctionFolderError listing every problem in every folder.
     """
-    p = _Problems()
+    p = _Problems(functions_dir.parent)
     if not functions_dir.is_dir():
         raise FunctionFolderError("No functions to deploy:",
                                   [f"{functions_dir} is not a directory"])
@@ -114,7 +115,7 @@ def _load(folder: Path, p: _Problems) -> FunctionFolder | None:
         p.at(file, "spec.runtime", f"{runtime!r} is not supported: use one of "
              f"{', '.join(RUNTIMES)}")
 
-    source_file, source = _check_handler(folder, file, spec.get("handler"), p)
+    source = _check_handler(folder, file, spec.get("handler"), p)
     _check_env(file, spec.get("env"), p)
     _check_build(file, spec.get("build"), p)
     triggers = spec.get("triggers")
@@ -126,7 +127,7 @@ def _load(folder: Path, p: _Problems) -> FunctionFolder | None:
             _check_trigger(file, str(tname), trigger, p)
     if len(p.items) > before:
         return None
-    return FunctionFolder(folder.name, folder, config, source_file, source)
+    return FunctionFolder(folder.name, folder, config, source)
 
 
 def _mapping(parent: dict[str, Any], key: str, file: Path, p: _Problems) -> dict[str, Any]:
@@ -137,27 +138,27 @@ def _mapping(parent: dict[str, Any], key: str, file: Path, p: _Problems) -> dict
     return value
 
 
-def _check_handler(folder: Path, file: Path, handler: Any, p: _Problems) -> tuple[str, str]:
+def _check_handler(folder: Path, file: Path, handler: Any, p: _Problems) -> str:
     match = _HANDLER_RE.match(handler) if isinstance(handler, str) else None
     if not match:
         p.at(file, "spec.handler", f"{handler!r} is not 'module:function', e.g. main:handler")
-        return "", ""
+        return ""
     module, function = match.groups()
     source_path = folder / f"{module}.py"
     if not source_path.is_file():
         p.at(file, "spec.handler", f"names module '{module}', but {source_path} does not exist")
-        return "", ""
+        return ""
     source = source_path.read_text()
     try:
         tree = ast.parse(source, filename=str(source_path))
     except SyntaxError as e:
         p.at(source_path, f"line {e.lineno}", f"is not valid Python: {e.msg}")
-        return "", ""
+        return ""
     defined = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
     if function not in defined:
         p.at(file, "spec.handler", f"names function '{function}', but {source_path.name} "
              f"defines no top-level 'def {function}(context, event)'")
-    return source_path.name, source
+    return source
 
 
 def _check_env(file: Path, env: Any, p: _Problems) -> None:

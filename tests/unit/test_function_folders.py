@@ -20,14 +20,16 @@ HANDLER = "def handler(context, event):\n    pass\n"
 
 def make_folder(tmp_path: Path, spec: dict[str, Any], name: str = "fn",
                 source: str | None = HANDLER) -> Path:
-    folder = tmp_path / name
+    """Writes tmp_path/functions/<name>/ and returns the functions directory."""
+    functions = tmp_path / "functions"
+    folder = functions / name
     folder.mkdir(parents=True)
     config = {"metadata": {"name": name},
               "spec": {"runtime": "python:3.11", "handler": "main:handler", **spec}}
     (folder / "function.yaml").write_text(yaml.safe_dump(config))
     if source is not None:
         (folder / "main.py").write_text(source)
-    return tmp_path
+    return functions
 
 
 def problems_of(tmp_path: Path, spec: dict[str, Any], **kw: Any) -> list[str]:
@@ -54,7 +56,7 @@ def test_project_functions_are_valid() -> None:
 
 def test_rabbitmq_kind_typo_suggests_rabbit_mq(tmp_path: Path) -> None:
     [message] = problems_of(tmp_path, {"triggers": {"t": {**RABBIT, "kind": "rabbitmq"}}})
-    assert "fn/function.yaml: spec.triggers.t.kind" in message
+    assert message.startswith("functions/fn/function.yaml: spec.triggers.t.kind: ")
     assert "did you mean 'rabbit-mq'?" in message
 
 
@@ -112,14 +114,14 @@ def test_name_must_match_folder(tmp_path: Path) -> None:
 
 
 def test_broken_yaml_names_file_and_line(tmp_path: Path) -> None:
-    make_folder(tmp_path, {"triggers": {"t": RABBIT}}, name="good")
-    broken = tmp_path / "broken"
+    functions = make_folder(tmp_path, {"triggers": {"t": RABBIT}}, name="good")
+    broken = functions / "broken"
     broken.mkdir()
     (broken / "function.yaml").write_text("spec: [unclosed\n")
     with pytest.raises(FunctionFolderError) as e:
-        discover(tmp_path)
+        discover(functions)
     [message] = e.value.problems
-    assert "broken/function.yaml" in message and "not valid YAML at line" in message
+    assert "functions/broken/function.yaml" in message and "not valid YAML at line" in message
 
 
 def target(stack: str = "dev") -> FunctionTarget:
@@ -179,7 +181,6 @@ def test_broker_functions_publish_no_host_port() -> None:
 
 def test_a_folders_own_http_trigger_is_left_as_written(tmp_path: Path) -> None:
     http = {"kind": "http", "attributes": {"port": 32001}}
-    make_folder(tmp_path, {"triggers": {"api": http}})
-    [folder] = discover(tmp_path)
+    [folder] = discover(make_folder(tmp_path, {"triggers": {"api": http}}))
     triggers = render_function(folder, target())["spec"]["triggers"]
     assert triggers == {"api": http}
