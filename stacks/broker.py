@@ -36,8 +36,11 @@ class Broker(pulumi.ComponentResource):
             )
             for f in rc.broker_files(cfg.rabbitmq_user, cfg.rabbitmq_password)
         ]
-        published = ((rc.AMQP_PORT, cfg.amqp_port), (rc.MQTT_PORT, cfg.mqtt_port),
-                     (rc.MANAGEMENT_PORT, cfg.management_port))
+        # Sorted by container port: the docker provider reads ports back in that order
+        # (terraform-provider-docker's flattenContainerPorts), so any other order would show
+        # as a change on every `pulumi up`.
+        published = sorted([(rc.AMQP_PORT, cfg.amqp_port), (rc.MQTT_PORT, cfg.mqtt_port),
+                            (rc.MANAGEMENT_PORT, cfg.management_port)])
 
         self.container = docker.Container(
             "rabbitmq",

@@ -84,7 +84,8 @@ def test_broker_container(stack: str) -> None:
     assert image.inputs["keepLocally"] is True
     assert broker.inputs["image"] == "sha256:rabbitmq-image"  # the RemoteImage's image_id
     ports = {p["internal"]: p for p in broker.inputs["ports"]}
-    assert set(ports) == {5672, 1883, 15672}
+    # In the order the docker provider reads them back, so a second `up` shows no diff.
+    assert [p["internal"] for p in broker.inputs["ports"]] == [1883, 5672, 15672]
     assert all(p["ip"] == "127.0.0.1" for p in ports.values())
     assert ports[5672]["external"] == int(cfg.get("iot-faas:amqpPort", 5672))
     assert ports[1883]["external"] == int(cfg.get("iot-faas:mqttPort", 1883))
