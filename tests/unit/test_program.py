@@ -3,6 +3,7 @@ would declare, and what a user relies on."""
 from __future__ import annotations
 
 import base64
+import re
 from functools import cache
 from typing import Any
 
@@ -98,7 +99,12 @@ def test_broker_container(stack: str) -> None:
     assert broker.inputs["hostname"] == "rabbitmq"
     assert broker.inputs["restart"] == "unless-stopped"
     assert broker.inputs["wait"] is True and broker.inputs["waitTimeout"] >= 60
-    assert broker.inputs["healthcheck"]["tests"][:2] == ["CMD", "rabbitmq-diagnostics"]
+    health = broker.inputs["healthcheck"]
+    assert health["tests"][:2] == ["CMD", "rabbitmq-diagnostics"]
+    # Durations in Go's own format, as the provider reads them back from Docker ("1m"
+    # would come back as "1m0s" and show as a change on every `up`).
+    for key in ("interval", "timeout", "startPeriod"):
+        assert re.fullmatch(r"([1-9]\d*m)?([1-9]\d?s)", health[key]), health[key]
 
 
 @pytest.mark.parametrize("stack", STACKS)
