@@ -104,7 +104,10 @@ def test_broker_container(stack: str) -> None:
     # Durations in Go's own format, as the provider reads them back from Docker ("1m"
     # would come back as "1m0s" and show as a change on every `up`).
     for key in ("interval", "timeout", "startPeriod"):
-        assert re.fullmatch(r"([1-9]\d*m)?([1-9]\d?s)", health[key]), health[key]
+        match = re.fullmatch(r"(?:(\d+)m)?(\d+)s", health[key])
+        assert match, health[key]
+        minutes, seconds = divmod(int(match[1] or 0) * 60 + int(match[2]), 60)
+        assert health[key] == (f"{minutes}m{seconds}s" if minutes else f"{seconds}s")
 
 
 @pytest.mark.parametrize("stack", STACKS)
