@@ -17,7 +17,6 @@ import json
 import multiprocessing as mp
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,29 +28,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from stacks.rabbitmq_config import AMQP_PORT, MQTT_PORT  # noqa: E402  (after the path insert)
+from stacks.secret import Secret  # noqa: E402
+from tests.local_broker import Broker, free_port, write_broker_files  # noqa: E402
+
 QUEUE = "bench-temperature-logger"
 TOPIC = "iot/sensors/temperature"
 
 
-@dataclass(frozen=True)
-class BrokerAddr:
-    host: str
-    amqp_port: int
-    mqtt_port: int
-    user: str
-    password: str
-
-
-def start_broker(image: str) -> tuple[str, BrokerAddr]:
-    from stacks.rabbitmq_config import AMQP_PORT, MQTT_PORT
-    from stacks.secret import Secret
-    from tests.local_broker import free_port, write_broker_files
-
+def start_broker(image: str) -> tuple[str, Broker]:
     password = secrets.token_urlsafe(18)
-    addr = BrokerAddr("127.0.0.1", free_port(), free_port(), "iot", password)
+    addr = Broker("127.0.0.1", free_port(), free_port(), "iot", password)
     mounts = []
-    for spec in write_broker_files(Path(tempfile.mkdtemp(prefix="bench-broker-")), addr.user,
-                                   Secret(password)):
+    for spec in write_broker_files(Path(tempfile.mkdtemp(prefix="bench-broker-")),
+                                   addr.username, Secret(password)):
         mounts += ["-v", spec]
     name = f"iot-faas-bench-{os.getpid()}"
     subprocess.run(["docker", "run", "-d", "--rm", "--name", name, "--hostname", "rabbitmq",
@@ -60,23 +50,13 @@ def start_broker(image: str) -> tuple[str, BrokerAddr]:
                    check=True, capture_output=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            amqp(addr).close()
-            with socket.create_connection((addr.host, addr.mqtt_port), timeout=1):
-                return name, addr
-        except Exception:
-            time.sleep(1)
+        if addr.answers():
+            return name, addr
+        time.sleep(1)
     raise SystemExit(f"broker in container {name} did not start")
 
 
-def amqp(addr: BrokerAddr):
-    import pika
-
-    return pika.BlockingConnection(pika.ConnectionParameters(
-        addr.host, addr.amqp_port, credentials=pika.PlainCredentials(addr.user, addr.password)))
-
-
-def consumer(addr: BrokerAddr, with_handler: bool, expect: int, ready, results) -> None:
+def consumer(addr: Broker, with_handler: bool, expect: int, ready, results) -> None:
     """Second process: consume `expect` messages, optionally through the handler."""
     handler = None
     if with_handler:
@@ -99,7 +79,7 @@ def consumer(addr: BrokerAddr, with_handler: bool, expect: int, ready, results) 
         def handler(path: str, body: bytes) -> None:
             platform.call_handler(logger_module.handler, nuclio_sdk.Event(body=body, path=path))
 
-    conn = amqp(addr)
+    conn = addr.amqp()
     channel = conn.channel()
     channel.basic_qos(prefetch_count=1000)
     latencies: list[int] = []
@@ -130,12 +110,12 @@ def consumer(addr: BrokerAddr, with_handler: bool, expect: int, ready, results) 
     results.put((first, last, latencies, cpu))
 
 
-def publish(addr: BrokerAddr, count: int, rate: float) -> float:
+def publish(addr: Broker, count: int, rate: float) -> float:
     """Publishes `count` readings as the device simulator does (MQTT QoS 1); returns when
     the broker has acked them all."""
     from tools.device_simulator import Endpoint, MqttPublisher, run
 
-    ep = Endpoint("mqtt", addr.host, addr.mqtt_port, addr.user, addr.password)
+    ep = Endpoint("mqtt", addr.host, addr.mqtt_port, addr.username, addr.password)
     publisher = MqttPublisher(ep, qos=1, client_id=f"bench-{time.time_ns()}")
     sensors = [f"bench-{i}" for i in range(10)]
     summary = run(publisher, sensors, count, rate, TOPIC, stamp=True)
@@ -164,9 +144,9 @@ def container_cpu_seconds(name: str) -> float:
     return total
 
 
-def run_case(addr: BrokerAddr, container: str, with_handler: bool, count: int, rate: float
+def run_case(addr: Broker, container: str, with_handler: bool, count: int, rate: float
              ) -> Case:
-    conn = amqp(addr)
+    conn = addr.amqp()
     ch = conn.channel()
     # Durable, as the temperature-logger's trigger declares it (durableQueue: true).
     ch.queue_declare(QUEUE, durable=True)

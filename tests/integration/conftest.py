@@ -8,19 +8,16 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pika
 import pytest
 import yaml
 
-from stacks.rabbitmq_config import AMQP_PORT, HEALTHCHECK, MANAGEMENT_PORT, MQTT_PORT
+from stacks.rabbitmq_config import AMQP_PORT, HEALTHCHECK, MQTT_PORT
 from stacks.secret import Secret
-from tests.local_broker import free_port, write_broker_files
+from tests.local_broker import Broker, free_port, write_broker_files
 
 HERE = Path(__file__).resolve().parent
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -30,25 +27,6 @@ def _unavailable(reason: str) -> None:
     if IN_CI:
         pytest.fail(f"integration suite cannot run under CI=true: {reason}", pytrace=False)
     pytest.skip(reason)
-
-
-@dataclass(frozen=True)
-class Broker:
-    host: str
-    amqp_port: int
-    mqtt_port: int
-    management_port: int
-    username: str
-    password: str
-
-    @property
-    def amqp_url(self) -> str:
-        return f"amqp://{self.username}:{self.password}@{self.host}:{self.amqp_port}"
-
-    def amqp(self) -> pika.BlockingConnection:
-        return pika.BlockingConnection(pika.ConnectionParameters(
-            self.host, self.amqp_port,
-            credentials=pika.PlainCredentials(self.username, self.password)))
 
 
 @pytest.fixture(scope="session")
@@ -102,34 +80,18 @@ def docker_compose_file(tmp_path_factory: pytest.TempPathFactory,
     return [str(HERE.parent / "docker-compose.yml"), str(override)]
 
 
-def _mqtt_answers(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def broker(docker_ip: str, docker_services: object,
            broker_credentials: tuple[str, Secret]) -> Iterator[Broker]:
     user, password = broker_credentials
     b = Broker(docker_ip, docker_services.port_for("rabbitmq", AMQP_PORT),
-               docker_services.port_for("rabbitmq", MQTT_PORT),
-               docker_services.port_for("rabbitmq", MANAGEMENT_PORT), user, password.reveal())
+               docker_services.port_for("rabbitmq", MQTT_PORT), user, password.reveal())
     wait_until_ready(docker_services, b)
     yield b
 
 
 def wait_until_ready(docker_services: object, b: Broker, timeout: float = 120.0) -> None:
-    def ready() -> bool:
-        try:
-            b.amqp().close()
-        except Exception:
-            return False
-        return _mqtt_answers(b.host, b.mqtt_port)
-
-    docker_services.wait_until_responsive(check=ready, timeout=timeout, pause=1.0)
+    docker_services.wait_until_responsive(check=b.answers, timeout=timeout, pause=1.0)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pika
 import pika.exceptions
 import pytest
 
-from tests.integration.conftest import Broker
+from tests.local_broker import Broker
 from tests.mqtt_helpers import MqttCollector, mqtt_connect_result
 
 pytestmark = pytest.mark.docker

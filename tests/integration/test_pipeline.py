@@ -19,7 +19,7 @@ from stacks.function_render import BrokerAccess, FunctionTarget, render_function
 from stacks.naming import StackNames
 from stacks.secret import Secret
 from tests.handlers import LogCapture, load_handler
-from tests.integration.conftest import Broker
+from tests.local_broker import Broker
 from tests.mqtt_helpers import MqttCollector
 from tests.program import ROOT
 from tools.device_simulator import Endpoint, MqttPublisher, Summary, run
